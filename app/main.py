@@ -1,0 +1,60 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import __version__
+from app.activities.routes import router as activities_router
+from app.database import make_engine, make_sessionmaker
+from app.evidence.routes import router as evidence_router
+from app.frameworks.routes import router as frameworks_router
+from app.keys.routes import router as keys_router
+from app.logs import configure_logging
+from app.lti.routes import router as lti_router
+from app.mastery.routes import router as mastery_router
+from app.people.routes import router as people_router
+from app.platforms.routes import router as platforms_router
+from app.problems import install_problem_handlers
+from app.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service from `settings` (the environment when none are given)."""
+    settings = settings or get_settings()
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Standards Bridge",
+        version=__version__,
+        summary="Align LMS activities to CASE competencies and turn evidence "
+        "into mastery.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    install_problem_handlers(app)
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(keys_router)
+    app.include_router(lti_router)
+    app.include_router(platforms_router)
+    app.include_router(frameworks_router)
+    app.include_router(activities_router)
+    app.include_router(people_router)
+    app.include_router(evidence_router)
+    app.include_router(mastery_router)
+    return app

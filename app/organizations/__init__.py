@@ -1,0 +1,1 @@
+"""Organizations own people, activities and evidence (state, district, school)."""

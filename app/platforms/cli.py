@@ -1,0 +1,5 @@
+import typer
+
+platforms_app = typer.Typer(
+    help="LTI platforms (LMS registrations).", no_args_is_help=True
+)

@@ -1,0 +1,82 @@
+"""Service settings, read from environment variables (and an optional `.env`).
+
+Every variable is documented in the README's Configuration section.
+"""
+
+from decimal import Decimal
+from functools import lru_cache
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./var/standards-bridge.db",
+        description="SQLAlchemy URL of the store: a SQLite file, or "
+        "postgresql+psycopg://user@host:5432/db",
+    )
+    host: str = Field(default="127.0.0.1", description="Interface the server binds")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port the server binds")
+    base_url: str | None = Field(
+        default=None,
+        description="Public URL of the tool as the LMS reaches it "
+        "(default http://HOST:PORT); LTI redirect and JWKS URLs are built from it",
+    )
+    mastery_threshold: Decimal = Field(
+        default=Decimal("0.80"),
+        gt=0,
+        le=1,
+        description="Share of the maximum score (0-1] at or above which the most "
+        "recent score counts as mastery",
+    )
+    lti_clock_leeway_seconds: int = Field(
+        default=30,
+        ge=0,
+        le=300,
+        description="Seconds of clock difference tolerated on id_token iat/exp",
+    )
+    lti_nonce_ttl_seconds: int = Field(
+        default=3600,
+        ge=60,
+        description="How long a used launch nonce is remembered",
+    )
+    lti_jwks_cache_seconds: int = Field(
+        default=3600,
+        ge=0,
+        description="How long a platform's public keys are cached",
+    )
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
+    log_json: bool = Field(default=False, description="Write logs as JSON lines")
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_postgres_driver(cls, value: str) -> str:
+        # Operators paste libpq-style URLs; the store talks psycopg 3.
+        for prefix in ("postgres://", "postgresql://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix) :]
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return level
+
+    @property
+    def public_url(self) -> str:
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

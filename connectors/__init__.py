@@ -1,0 +1,1 @@
+"""Protocol code (LTI, CASE) that knows nothing of Standards Bridge's tables."""
