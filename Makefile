@@ -10,7 +10,8 @@ PORT ?= 8000
 
 $(BIN)/standards-bridge: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required" >&2; exit 1; }
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -m venv $(VENV) || { echo "Could not create $(VENV) with $(PYTHON);" \
+		"on Debian or Ubuntu install its venv module (apt install python3-venv)" >&2; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress
 
+from app.auth.cli import clients_app
+from app.database import make_engine, make_sessionmaker
 from app.frameworks.cli import case_app
+from app.frameworks.service import bundled_framework_path, import_package
+from app.keys.service import ensure_signing_key
+from app.logs import configure_logging
 from app.migrate import upgrade_to_head
+from app.operations.settings_errors import describe_settings_errors
 from app.platforms.cli import platforms_app
-from app.settings import get_settings
+from app.platforms.lms_setup import setup_instructions
+from app.settings import Settings, get_settings
+from connectors.case.package import decode_package
 
 cli = typer.Typer(
     name="standards-bridge",
@@ -22,10 +35,17 @@ cli = typer.Typer(
 )
 cli.add_typer(case_app, name="case")
 cli.add_typer(platforms_app, name="platforms")
+cli.add_typer(clients_app, name="clients")
 openapi_app = typer.Typer(help="The OpenAPI description.", no_args_is_help=True)
 cli.add_typer(openapi_app, name="openapi")
 
 console = Console(stderr=True)
+
+
+@cli.callback()
+def _configure_logging() -> None:
+    settings = get_settings()
+    configure_logging(level=settings.log_level, json=settings.log_json)
 
 
 @cli.command()
@@ -45,11 +65,78 @@ def serve(
 ) -> None:
     """Run the web service (migrate first)."""
     settings = get_settings()
+    _serve(host=host or settings.host, port=port or settings.port)
+
+
+@cli.command("lms-setup")
+def lms_setup() -> None:
+    """Print what an LMS administrator pastes into Canvas and Moodle."""
+    typer.echo(setup_instructions(get_settings().public_url), nl=False)
+
+
+@cli.command()
+def quickstart() -> None:
+    """Migrate, import the bundled framework, print the LMS set-up, then serve.
+
+    Safe to run again: the schema, the framework and the signing key are left
+    as they are when already current.
+    """
+    settings = get_settings()
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("Importing the bundled framework", total=None)
+        prepared = prepare_quickstart(
+            settings,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    console.print(
+        f"Framework [bold]{escape(prepared.framework_title)}[/bold]: "
+        f"{prepared.framework_outcome}",
+        highlight=False,
+    )
+    console.print(f"Signing key {prepared.key_id} is ready", highlight=False)
+    typer.echo(setup_instructions(settings.public_url))
+    console.print(
+        f"Serving on http://{settings.host}:{settings.port} (Ctrl+C stops it)",
+        highlight=False,
+    )
+    _serve(host=settings.host, port=settings.port)
+
+
+@dataclass(frozen=True)
+class PreparedStore:
+    """What `quickstart` found or made before serving."""
+
+    framework_title: str
+    framework_outcome: str
+    key_id: str
+
+
+def prepare_quickstart(
+    settings: Settings, *, progress: Callable[[int, int], None] | None = None
+) -> PreparedStore:
+    """Everything `quickstart` does before it starts serving."""
+    upgrade_to_head(settings.database_url)
+    package = decode_package(bundled_framework_path().read_bytes())
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            imported = import_package(session, package=package, progress=progress)
+            key = ensure_signing_key(session)
+            return PreparedStore(
+                framework_title=imported.framework.title,
+                framework_outcome=imported.outcome,
+                key_id=key.kid,
+            )
+    finally:
+        engine.dispose()
+
+
+def _serve(*, host: str, port: int) -> None:
     uvicorn.run(
         "app.main:create_app",
         factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
+        host=host,
+        port=port,
         proxy_headers=True,
     )
 
@@ -75,4 +162,11 @@ def _redacted(database_url: str) -> str:
 
 
 def main() -> None:
-    cli()
+    try:
+        cli()
+    except ValidationError as error:
+        if error.title != Settings.__name__:
+            raise
+        for line in describe_settings_errors(error):
+            typer.echo(f"Error: {line}", err=True)
+        raise SystemExit(2) from None

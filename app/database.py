@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from fastapi import Request
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -20,6 +22,9 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+RowT = TypeVar("RowT", bound="Base")
 
 
 def utcnow() -> datetime:
@@ -65,6 +70,26 @@ class Base(DeclarativeBase):
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+def insert_or_find(
+    session: Session, row: RowT, *, find: Callable[[], RowT | None]
+) -> tuple[RowT, bool]:
+    """Insert `row`, or return the row a unique constraint says already exists.
+
+    The insert runs in a savepoint, so losing a race to a concurrent writer
+    leaves the caller's transaction usable; checking first and inserting
+    after would let both writers through. Returns (row, created).
+    """
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        existing = find()
+        if existing is None:
+            raise
+        return existing, False
+    return row, True
 
 
 def make_engine(database_url: str) -> Engine:

@@ -9,13 +9,16 @@ from fastapi import FastAPI
 
 from app import __version__
 from app.activities.routes import router as activities_router
+from app.auth.routes import router as auth_router
 from app.database import make_engine, make_sessionmaker
 from app.evidence.routes import router as evidence_router
 from app.frameworks.routes import router as frameworks_router
 from app.keys.routes import router as keys_router
 from app.logs import configure_logging
 from app.lti.routes import router as lti_router
+from app.mastery.calculator_routes import router as mastery_calculator_router
 from app.mastery.routes import router as mastery_router
+from app.operations import install_operations
 from app.people.routes import router as people_router
 from app.platforms.routes import router as platforms_router
 from app.problems import install_problem_handlers
@@ -45,11 +48,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     install_problem_handlers(app)
 
-    @app.get("/healthz", tags=["operations"])
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    install_operations(app)
 
     app.include_router(keys_router)
+    app.include_router(auth_router)
     app.include_router(lti_router)
     app.include_router(platforms_router)
     app.include_router(frameworks_router)
@@ -57,4 +59,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(people_router)
     app.include_router(evidence_router)
     app.include_router(mastery_router)
+    app.include_router(mastery_calculator_router)
     return app

@@ -35,6 +35,7 @@ class Problem(Exception):
         field: str | None = None,
         errors: list[dict[str, Any]] | None = None,
         title: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -43,6 +44,8 @@ class Problem(Exception):
         self.field = field
         self.errors = errors or []
         self.title = title or code.replace("-", " ").capitalize()
+        # For challenges a status requires, such as WWW-Authenticate on a 401.
+        self.headers = headers or {}
 
     def to_body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -61,7 +64,10 @@ class Problem(Exception):
 
 def problem_response(problem: Problem) -> JSONResponse:
     return JSONResponse(
-        problem.to_body(), status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE
+        problem.to_body(),
+        status_code=problem.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=problem.headers,
     )
 
 

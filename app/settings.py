@@ -50,6 +50,19 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
     log_json: bool = Field(default=False, description="Write logs as JSON lines")
+    readiness_cache_seconds: int = Field(
+        default=10,
+        ge=0,
+        le=3600,
+        description="How long /readyz reuses its answer on whether schema "
+        "migrations are pending (the database itself is asked on every probe)",
+    )
+    api_token_ttl_seconds: int = Field(
+        default=900,
+        ge=60,
+        le=86400,
+        description="Lifetime of the access tokens /oauth/token issues to API clients",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -59,6 +72,16 @@ class Settings(BaseSettings):
             if value.startswith(prefix):
                 return "postgresql+psycopg://" + value[len(prefix) :]
         return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_store(cls, value: str) -> str:
+        if value.startswith(("sqlite:///", "postgresql+psycopg://")):
+            return value
+        raise ValueError(
+            "must start with sqlite:/// or postgresql+psycopg:// "
+            "(postgresql:// is read as postgresql+psycopg://)"
+        )
 
     @field_validator("log_level")
     @classmethod

@@ -1,6 +1,7 @@
 """Imports every domain's models so mappers and Alembic see the whole schema."""
 
 from app.activities.models import Activity, Alignment
+from app.auth.models import ApiClient
 from app.contexts.models import Context
 from app.database import Base
 from app.evidence.models import Evidence
@@ -17,6 +18,7 @@ metadata = Base.metadata
 __all__ = [
     "Activity",
     "Alignment",
+    "ApiClient",
     "Association",
     "Competency",
     "Context",

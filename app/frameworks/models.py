@@ -52,6 +52,9 @@ class Competency(TimestampMixin, Base):
     )
     identifier: Mapped[str] = mapped_column(String(512))
     identifier_key: Mapped[str] = mapped_column(String(512), index=True)
+    # uuid5(NAMESPACE_URL, identifier) for identifiers that are not UUIDs: the
+    # name OpenSALT gives imported ASN standards, which crosswalks point at.
+    alias_key: Mapped[str | None] = mapped_column(String(64), index=True)
     uri: Mapped[str | None] = mapped_column(String(2048))
     human_coding_scheme: Mapped[str | None] = mapped_column(String(255), index=True)
     full_statement: Mapped[str] = mapped_column(Text)

@@ -8,3 +8,9 @@ LOGIN_PATH = "/lti/login"
 LAUNCH_PATH = "/lti/launch"
 JWKS_PATH = "/lti/jwks"
 WELL_KNOWN_JWKS_PATH = "/.well-known/jwks.json"
+
+# Pages shown inside the LMS after a launch; each carries the launch session id.
+ACTIVITY_PATH = "/lti/activity"
+SUBMIT_PATH = "/lti/activity/submit"
+ALIGN_PATH = "/lti/activity/align"
+UNALIGN_PATH = "/lti/activity/unalign"

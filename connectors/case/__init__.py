@@ -1,0 +1,1 @@
+"""CASE (1EdTech Competencies and Academic Standards Exchange) protocol code."""
