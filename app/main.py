@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from app import __version__
 from app.activities.routes import router as activities_router
+from app.auth.dependencies import require_method_scopes, require_scopes
 from app.auth.routes import router as auth_router
 from app.database import make_engine, make_sessionmaker
 from app.evidence.routes import router as evidence_router
@@ -53,11 +54,39 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(keys_router)
     app.include_router(auth_router)
     app.include_router(lti_router)
-    app.include_router(platforms_router)
-    app.include_router(frameworks_router)
-    app.include_router(activities_router)
-    app.include_router(people_router)
-    app.include_router(evidence_router)
-    app.include_router(mastery_router)
-    app.include_router(mastery_calculator_router)
+    _include_api_routers(app)
     return app
+
+
+def _include_api_routers(app: FastAPI) -> None:
+    """Every /api router behind a bearer token, with the scopes its data needs.
+
+    Guarding here rather than in each route keeps one place to read who may
+    call what.
+    """
+
+    def guarded(read: str, write: str) -> list:  # type: ignore[type-arg]
+        return [Depends(require_method_scopes(read=read, write=write))]
+
+    app.include_router(
+        platforms_router, dependencies=guarded("platforms:admin", "platforms:admin")
+    )
+    app.include_router(
+        frameworks_router, dependencies=guarded("frameworks:read", "frameworks:write")
+    )
+    app.include_router(
+        activities_router, dependencies=guarded("evidence:read", "evidence:write")
+    )
+    app.include_router(
+        people_router, dependencies=guarded("people:read", "people:write")
+    )
+    app.include_router(
+        evidence_router, dependencies=guarded("evidence:read", "evidence:write")
+    )
+    app.include_router(
+        mastery_router, dependencies=guarded("people:read", "people:write")
+    )
+    app.include_router(
+        mastery_calculator_router,
+        dependencies=[Depends(require_scopes("reports:read"))],
+    )

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -22,6 +23,8 @@ from sqlalchemy import delete, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.auth.dependencies import token_audience, token_issuer
+from app.auth.service import create_client, issue_access_token
 from app.database import make_engine, make_sessionmaker
 from app.main import create_app
 from app.migrate import upgrade_to_head
@@ -114,8 +117,37 @@ def app(settings: Settings) -> FastAPI:
     return create_app(settings)
 
 
+def bearer_token_for(
+    app: FastAPI, *, scopes: list[str], name: str = "test client"
+) -> str:
+    """An access token for a new API client holding `scopes`."""
+    settings: Settings = app.state.settings
+    with app.state.sessionmaker() as session:
+        created = create_client(session, name=name, scopes=scopes)
+        token = issue_access_token(
+            session,
+            client=created.client,
+            scopes=tuple(scopes),
+            issuer=token_issuer(settings),
+            audience=token_audience(settings),
+            ttl_seconds=settings.api_token_ttl_seconds,
+        )
+        session.commit()
+    return token.access_token
+
+
 @pytest.fixture
 def client(app: FastAPI) -> Iterator[TestClient]:
+    """A test client whose requests carry an `admin` access token."""
+    with TestClient(app) as client:
+        token = bearer_token_for(app, scopes=["admin"], name="test admin")
+        client.headers["Authorization"] = f"Bearer {token}"
+        yield client
+
+
+@pytest.fixture
+def anonymous_client(app: FastAPI) -> Iterator[TestClient]:
+    """A test client that sends no credentials."""
     with TestClient(app) as client:
         yield client
 
@@ -125,6 +157,7 @@ class LiveServer:
 
     def __init__(self, app: FastAPI, host: str, port: int) -> None:
         self.url = f"http://{host}:{port}"
+        self._app = app
         config = uvicorn.Config(app, host=host, port=port, log_level="warning")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
@@ -136,6 +169,19 @@ class LiveServer:
             if time.monotonic() > deadline:
                 raise RuntimeError("live server did not start")
             time.sleep(0.02)
+
+    def admin_headers(self) -> dict[str, str]:
+        """Headers with an `admin` token fetched from the live /oauth/token."""
+        with self._app.state.sessionmaker() as session:
+            created = create_client(session, name="live admin", scopes=["admin"])
+            session.commit()
+        response = httpx.post(
+            self.url + "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(created.client.client_id, created.client_secret),
+        )
+        response.raise_for_status()
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
     def stop(self) -> None:
         self._server.should_exit = True

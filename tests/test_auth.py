@@ -38,7 +38,7 @@ def caller_body(caller: AuthenticatedClient) -> dict[str, Any]:
 
 
 @pytest.fixture
-def api(app: FastAPI, client: TestClient) -> TestClient:
+def api(app: FastAPI, anonymous_client: TestClient) -> TestClient:
     """The client, with routes guarded the two ways other domains guard theirs."""
     per_route = APIRouter(prefix="/guarded")
 
@@ -60,7 +60,7 @@ def api(app: FastAPI, client: TestClient) -> TestClient:
 
     app.include_router(per_route)
     app.include_router(per_router)
-    return client
+    return anonymous_client
 
 
 def register(

@@ -51,7 +51,7 @@ def assert_clean_failure(result: Result, *fragments: str) -> None:
 
 
 def test_create_prints_only_the_client_as_json(
-    run_cli: RunCli, client: TestClient, session: Session
+    run_cli: RunCli, anonymous_client: TestClient, session: Session
 ) -> None:
     result = run_cli(
         "clients", "create", "--name", "State reporting",
@@ -66,7 +66,7 @@ def test_create_prints_only_the_client_as_json(
     assert created["revoked_at"] is None
     assert len(created["client_secret"]) >= 43  # 32 bytes, base64url
 
-    token = client.post(
+    token = anonymous_client.post(
         "/oauth/token",
         data={"grant_type": "client_credentials"},
         auth=(created["client_id"], created["client_secret"]),
@@ -90,7 +90,7 @@ def test_list_never_shows_secrets(run_cli: RunCli) -> None:
 
 
 def test_revoke_ends_the_client(
-    run_cli: RunCli, client: TestClient, session: Session
+    run_cli: RunCli, anonymous_client: TestClient, session: Session
 ) -> None:
     created = json.loads(
         run_cli("clients", "create", "--name", "SIS", "--scopes", "people:read").stdout
@@ -102,7 +102,7 @@ def test_revoke_ends_the_client(
     assert f"Revoked API client {created['client_id']}" in result.stdout
     listed = json.loads(run_cli("clients", "list").stdout)
     assert listed[0]["revoked_at"] is not None
-    token = client.post(
+    token = anonymous_client.post(
         "/oauth/token",
         data={
             "grant_type": "client_credentials",

@@ -58,7 +58,9 @@ def platform(
 ) -> Iterator[TestPlatform]:
     with running_platform(request.param, tool_url=live_server.url) as platform:
         response = httpx.post(
-            live_server.url + "/api/v1/platforms", json=platform.registration()
+            live_server.url + "/api/v1/platforms",
+            json=platform.registration(),
+            headers=live_server.admin_headers(),
         )
         assert response.status_code == 201, response.text
         yield platform
@@ -85,7 +87,10 @@ def _standings(html: str) -> dict[str, tuple[str, str]]:
 def _api_mastery(
     live_server: LiveServer, person_id: object
 ) -> dict[str, tuple[str, Decimal | None, bool]]:
-    response = httpx.get(f"{live_server.url}/api/v1/people/{person_id}/mastery")
+    response = httpx.get(
+        f"{live_server.url}/api/v1/people/{person_id}/mastery",
+        headers=live_server.admin_headers(),
+    )
     assert response.status_code == 200, response.text
     return {
         item["human_coding_scheme"]: (

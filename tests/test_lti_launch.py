@@ -44,7 +44,9 @@ RECORD_TABLES = (Person, Context, Activity, LaunchSession, Evidence)
 
 def _register(live_server: LiveServer, platform: TestPlatform) -> None:
     response = httpx.post(
-        live_server.url + "/api/v1/platforms", json=platform.registration()
+        live_server.url + "/api/v1/platforms",
+        json=platform.registration(),
+        headers=live_server.admin_headers(),
     )
     assert response.status_code == 201, response.text
 

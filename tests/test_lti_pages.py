@@ -29,7 +29,9 @@ def browser(live_server: LiveServer, session: Session) -> Iterator[Browser]:
     import_package(session, package=json.loads(FRAMEWORK_FILE.read_text()))
     with running_platform("moodle", tool_url=live_server.url) as platform:
         response = httpx.post(
-            live_server.url + "/api/v1/platforms", json=platform.registration()
+            live_server.url + "/api/v1/platforms",
+            json=platform.registration(),
+            headers=live_server.admin_headers(),
         )
         assert response.status_code == 201, response.text
         browser = Browser(platform)

@@ -35,7 +35,7 @@ from app.organizations.service import get_default_organization_id
 from app.people.models import Person
 from app.people.service import upsert_lti_person
 from app.settings import Settings
-from tests.conftest import CASE_DATA_DIR
+from tests.conftest import CASE_DATA_DIR, bearer_token_for
 
 THRESHOLD = Decimal("0.80")
 MONDAY = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
@@ -563,8 +563,10 @@ def test_the_api_judges_with_the_configured_threshold(
     session.commit()
 
     with TestClient(strict) as client:
+        token = bearer_token_for(strict, scopes=["evidence:write"])
         response = client.post(
             "/api/v1/evidence",
+            headers={"Authorization": f"Bearer {token}"},
             json={
                 "person": {"id": str(person.id)},
                 "activity": {"id": str(activity.id)},

@@ -143,3 +143,25 @@ def _insufficient_scope(missing: list[str]) -> Problem:
             f'error="insufficient_scope", scope="{needed}"'
         },
     )
+
+
+def require_method_scopes(
+    *, read: str, write: str
+) -> Callable[..., AuthenticatedClient]:
+    """Guard a whole router: `read` for GET and HEAD, `write` for every other method.
+
+    Routes that compute without storing (POST of a calculation) still need the
+    write scope of their router unless they declare a narrower dependency.
+    """
+    read_guard = require_scopes(read)
+    write_guard = require_scopes(write)
+
+    def caller_for_method(
+        request: Request,
+        authorization: str | None = Security(api_client_scheme, scopes=[read]),
+        session: Session = Depends(get_session),
+    ) -> AuthenticatedClient:
+        guard = read_guard if request.method in {"GET", "HEAD"} else write_guard
+        return guard(request, authorization=authorization, session=session)
+
+    return caller_for_method
