@@ -15,16 +15,22 @@ from rich.markup import escape
 from rich.progress import Progress
 
 from app.auth.cli import clients_app
+from app.crosswalks.cli import crosswalks_app
 from app.database import make_engine, make_sessionmaker
 from app.frameworks.cli import case_app
 from app.frameworks.service import bundled_framework_path, import_package
+from app.jobs.cli import worker
+from app.keys.cli import keys_app
 from app.keys.service import ensure_signing_key
+from app.lms_services.cli import lms_app
 from app.logs import configure_logging
+from app.mastery.cli import mastery_app
 from app.migrate import upgrade_to_head
 from app.operations.settings_errors import describe_settings_errors
 from app.platforms.cli import platforms_app
 from app.platforms.lms_setup import setup_instructions
 from app.settings import Settings, get_settings
+from app.sources.cli import register_case_commands
 from connectors.case.package import decode_package
 
 cli = typer.Typer(
@@ -34,8 +40,14 @@ cli = typer.Typer(
     pretty_exceptions_enable=False,
 )
 cli.add_typer(case_app, name="case")
+cli.add_typer(crosswalks_app, name="crosswalks")
+cli.add_typer(mastery_app, name="mastery")
+register_case_commands(case_app)
+cli.command("worker")(worker)
 cli.add_typer(platforms_app, name="platforms")
 cli.add_typer(clients_app, name="clients")
+cli.add_typer(lms_app, name="lms")
+cli.add_typer(keys_app, name="keys")
 openapi_app = typer.Typer(help="The OpenAPI description.", no_args_is_help=True)
 cli.add_typer(openapi_app, name="openapi")
 
@@ -137,7 +149,9 @@ def _serve(*, host: str, port: int) -> None:
         factory=True,
         host=host,
         port=port,
-        proxy_headers=True,
+        # X-Forwarded-* are read by the app, only from TRUSTED_PROXIES; uvicorn
+        # would otherwise replace the peer address the app checks them against.
+        proxy_headers=False,
     )
 
 

@@ -38,6 +38,7 @@ SECRET_KEYS = frozenset(
         "secret",
         "token",
         "private_key",
+        "secret_key",
     }
 )
 SECRET_SUFFIXES = ("_token", "_secret", "_password", "_private_key")

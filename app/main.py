@@ -11,19 +11,31 @@ from app import __version__
 from app.activities.routes import router as activities_router
 from app.auth.dependencies import require_method_scopes, require_scopes
 from app.auth.routes import router as auth_router
+from app.case_publish.routes import api_router as case_publish_api_router
+from app.case_publish.routes import router as case_publish_router
+from app.crosswalks.routes import router as crosswalks_router
 from app.database import make_engine, make_sessionmaker
 from app.evidence.routes import router as evidence_router
+from app.exports.routes import router as exports_router
 from app.frameworks.routes import router as frameworks_router
+from app.keys.encryption import use_secret_key
 from app.keys.routes import router as keys_router
+from app.lms_services.routes import contexts_router as lms_contexts_router
+from app.lms_services.routes import router as lms_router
 from app.logs import configure_logging
 from app.lti.routes import router as lti_router
 from app.mastery.calculator_routes import router as mastery_calculator_router
+from app.mastery.routes import policy_router as mastery_policy_router
 from app.mastery.routes import router as mastery_router
 from app.operations import install_operations
 from app.people.routes import router as people_router
 from app.platforms.routes import router as platforms_router
 from app.problems import install_problem_handlers
+from app.registration.routes import router as registration_router
+from app.reports.routes import router as reports_router
 from app.settings import Settings, get_settings
+from app.sources.routes import router as sources_router
+from app.xapi.routes import router as xapi_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -45,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    use_secret_key(settings.secret_key)
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     install_problem_handlers(app)
@@ -52,8 +65,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_operations(app)
 
     app.include_router(keys_router)
+    app.include_router(registration_router)
     app.include_router(auth_router)
     app.include_router(lti_router)
+    app.include_router(case_publish_router)
     _include_api_routers(app)
     return app
 
@@ -75,6 +90,16 @@ def _include_api_routers(app: FastAPI) -> None:
         frameworks_router, dependencies=guarded("frameworks:read", "frameworks:write")
     )
     app.include_router(
+        crosswalks_router, dependencies=guarded("frameworks:read", "frameworks:write")
+    )
+    app.include_router(
+        case_publish_api_router,
+        dependencies=guarded("frameworks:read", "frameworks:write"),
+    )
+    app.include_router(
+        sources_router, dependencies=guarded("frameworks:read", "frameworks:write")
+    )
+    app.include_router(
         activities_router, dependencies=guarded("evidence:read", "evidence:write")
     )
     app.include_router(
@@ -83,8 +108,29 @@ def _include_api_routers(app: FastAPI) -> None:
     app.include_router(
         evidence_router, dependencies=guarded("evidence:read", "evidence:write")
     )
+    # Not under /api (xAPI senders expect an LRS-style path) yet guarded alike.
+    app.include_router(
+        xapi_router, dependencies=[Depends(require_scopes("evidence:write"))]
+    )
     app.include_router(
         mastery_router, dependencies=guarded("people:read", "people:write")
+    )
+    app.include_router(
+        mastery_policy_router,
+        dependencies=guarded("frameworks:read", "frameworks:write"),
+    )
+    app.include_router(
+        lms_router, dependencies=guarded("platforms:admin", "platforms:admin")
+    )
+    app.include_router(
+        lms_contexts_router, dependencies=guarded("people:read", "people:write")
+    )
+    app.include_router(
+        reports_router, dependencies=[Depends(require_scopes("reports:read"))]
+    )
+    app.include_router(
+        exports_router,
+        dependencies=[Depends(require_scopes("people:read", "reports:read"))],
     )
     app.include_router(
         mastery_calculator_router,

@@ -3,11 +3,14 @@
 Every variable is documented in the README's Configuration section.
 """
 
+import ipaddress
 from decimal import Decimal
 from functools import lru_cache
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_KEY_MIN_LENGTH = 32
 
 
 class Settings(BaseSettings):
@@ -48,6 +51,12 @@ class Settings(BaseSettings):
         ge=0,
         description="How long a platform's public keys are cached",
     )
+    trusted_proxies: str = Field(
+        default="127.0.0.1",
+        description="Comma-separated IPs or CIDR ranges of reverse proxies whose "
+        "X-Forwarded-Proto and X-Forwarded-Host headers set the tool's public "
+        "scheme and host (empty: trust none)",
+    )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
     log_json: bool = Field(default=False, description="Write logs as JSON lines")
     readiness_cache_seconds: int = Field(
@@ -62,6 +71,34 @@ class Settings(BaseSettings):
         ge=60,
         le=86400,
         description="Lifetime of the access tokens /oauth/token issues to API clients",
+    )
+    evidence_bulk_chunk_rows: int = Field(
+        default=1000,
+        ge=1,
+        le=10000,
+        description="Rows of a bulk evidence upload stored and committed together; "
+        "memory per upload grows with it, not with the upload",
+    )
+    crosswalk_exact_match_hops: int = Field(
+        default=1,
+        ge=0,
+        le=5,
+        description="How many exactMatchOf/isPeerOf links evidence may travel to "
+        "count toward a competency of another framework (0 turns it off)",
+    )
+
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Secret from which the keys encrypting stored credentials "
+        "(CASE source API keys and client secrets) and the tool's private signing "
+        "keys are derived; changing it makes them unreadable",
+    )
+    case_sync_reload_seconds: int = Field(
+        default=60,
+        ge=5,
+        le=3600,
+        description="How often the worker re-reads CASE sources to follow "
+        "schedule changes",
     )
 
     @field_validator("database_url")
@@ -82,6 +119,29 @@ class Settings(BaseSettings):
             "must start with sqlite:/// or postgresql+psycopg:// "
             "(postgresql:// is read as postgresql+psycopg://)"
         )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        for entry in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as error:
+                raise ValueError(f"'{entry}' is not an IP address or CIDR") from error
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Encryption keys are derived from it; a short secret is guessable.
+        if value is None or not value.get_secret_value():
+            return None
+        if len(value.get_secret_value().strip()) < SECRET_KEY_MIN_LENGTH:
+            raise ValueError(
+                f"must be at least {SECRET_KEY_MIN_LENGTH} characters of random "
+                "text, for example the output of `standards-bridge keys new-secret`"
+            )
+        return value
 
     @field_validator("log_level")
     @classmethod

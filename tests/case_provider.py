@@ -329,6 +329,16 @@ class CaseProvider:
             del self._packages[identifier]
             self._index = _index_of(self._packages.values())
 
+    def replace_package(self, package: Json) -> None:
+        """Serve a new version of a package already served, as a provider
+        publishing an edit does."""
+        identifier = package["CFDocument"]["identifier"]
+        with self._lock:
+            if identifier not in self._packages:
+                raise ValueError(f"no package for CFDocument {identifier} is served")
+            self._packages[identifier] = package
+            self._index = _index_of(self._packages.values())
+
     def package(self, identifier: str) -> Json:
         return self._packages[identifier]
 

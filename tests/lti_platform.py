@@ -37,7 +37,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from jwcrypto.jwk import JWK
 
-from app.lti.paths import LAUNCH_PATH, LOGIN_PATH
+from app.lti.paths import DEEP_LINK_PATH, JWKS_PATH, LAUNCH_PATH, LOGIN_PATH
 from tests.conftest import LTI_SHAPES_DIR, LiveServer, free_port
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -106,6 +106,23 @@ class LaunchPlan:
     role: str
     tamper: Callable[[Claims], None] | None = None
     signing: str = "rs256"
+    # "resource_link", "deep_linking" or "submission_review".
+    message: str = "resource_link"
+    # Merged into the deep_linking_settings claim of a deep-linking request.
+    deep_linking: dict[str, Any] | None = None
+    # A link the platform created from a deep-linking response: launching it
+    # sends the item's custom parameters under the LMS's own resource link id.
+    link: CreatedLink | None = None
+    # The learner a submission review is about (their sub).
+    for_user: str | None = None
+
+
+@dataclass
+class CreatedLink:
+    """A resource link the platform saved from a verified content item."""
+
+    resource_link_id: str
+    item: dict[str, Any]
 
 
 @dataclass
@@ -123,6 +140,7 @@ class Profile:
     deployment_param: str
     with_azp: bool
     fixed_issuer: str | None
+    deep_link_return_path: str
 
 
 MOODLE = Profile(
@@ -137,6 +155,7 @@ MOODLE = Profile(
     deployment_param="lti_deployment_id",
     with_azp=False,
     fixed_issuer=None,
+    deep_link_return_path="/mod/lti/contentitem_return.php",
 )
 CANVAS = Profile(
     product="canvas",
@@ -151,6 +170,7 @@ CANVAS = Profile(
     deployment_param="deployment_id",
     with_azp=True,
     fixed_issuer="https://canvas.example.edu",
+    deep_link_return_path="/courses/6/deep_linking_response",
 )
 PROFILES = {"moodle": MOODLE, "canvas": CANVAS}
 
@@ -160,6 +180,11 @@ MOODLE_PEOPLE = {
     "instructor": "moodle-4.5/04-id_token-resource-link-instructor.json",
 }
 CANVAS_LAUNCH = "samples/canvas-resource-link-launch.json"
+MOODLE_DEEP_LINKING = "moodle-4.5/08-id_token-deep-linking-request.json"
+CANVAS_DEEP_LINKING = "samples/canvas-deep-linking-request.json"
+SUBMISSION_REVIEW = "samples/submission-review-request.json"
+DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
+AGS_ENDPOINT = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 CANVAS_INSTRUCTOR_ROLES = [
     LIS + "institution/person#Instructor",
     LIS + "membership#Instructor",
@@ -184,6 +209,11 @@ class TestPlatform:
         self.clock_offset_seconds = 0
         self.jwks_requests = 0
         self._plans: dict[str, LaunchPlan] = {}
+        # What came back to deep_link_return_url: verified claims, or the
+        # reason the platform refused the response.
+        self.deep_link_responses: list[Claims] = []
+        self.deep_link_refusals: list[str] = []
+        self.created_links: list[CreatedLink] = []
         self._server = LiveServer(self._build_app(), "127.0.0.1", self.port)
 
     @property
@@ -233,6 +263,66 @@ class TestPlatform:
             return str(_shape(MOODLE_PEOPLE[role])["sub"])
         sample_sub = str(_shape(CANVAS_LAUNCH)["sub"])
         return sample_sub if role == "learner" else sample_sub.replace("0001", "0002")
+
+    def claims_for_plan(self, plan: LaunchPlan, *, nonce: str) -> Claims:
+        """The id_token claims for the message the plan asks for."""
+        claims = self.claims_for(plan.role, nonce=nonce)
+        if plan.message == "deep_linking":
+            claims = self._deep_linking_claims(plan, base=claims)
+        elif plan.message == "submission_review":
+            claims = self._submission_review_claims(plan, base=claims)
+        if plan.link is not None:
+            claims[LTI + "resource_link"] = {
+                "id": plan.link.resource_link_id,
+                "title": plan.link.item.get("title"),
+            }
+            claims[LTI + "custom"] = dict(plan.link.item.get("custom") or {})
+        return claims
+
+    def _deep_linking_claims(self, plan: LaunchPlan, *, base: Claims) -> Claims:
+        """The captured request's shape, keeping the launcher's identity."""
+        shape = (
+            MOODLE_DEEP_LINKING
+            if self.profile.product == "moodle"
+            else (CANVAS_DEEP_LINKING)
+        )
+        claims = copy.deepcopy(_shape(shape))
+        for name in ("sub", "name", "email", "given_name", "family_name", "azp"):
+            if name in base:
+                claims[name] = base[name]
+        for name in ("iss", "aud", "iat", "exp", "nonce"):
+            claims[name] = base[name]
+        claims[LTI + "deployment_id"] = self.deployment_id
+        claims[LTI + "roles"] = base[LTI + "roles"]
+        # Moodle is configured with a separate content-selection URL.
+        target_path = (
+            DEEP_LINK_PATH if self.profile.product == "moodle" else LAUNCH_PATH
+        )
+        claims[LTI + "target_link_uri"] = self.tool_url + target_path
+        settings = claims[DL + "deep_linking_settings"]
+        settings["deep_link_return_url"] = self.deep_link_return_url
+        settings.update(plan.deep_linking or {})
+        return claims
+
+    def _submission_review_claims(self, plan: LaunchPlan, *, base: Claims) -> Claims:
+        review = _shape(SUBMISSION_REVIEW)
+        base[LTI + "message_type"] = "LtiSubmissionReviewRequest"
+        base[LTI + "for_user"] = dict(
+            review[LTI + "for_user"], user_id=plan.for_user or self.sub_for("learner")
+        )
+        base[AGS_ENDPOINT] = dict(
+            review[AGS_ENDPOINT], lineitem=self.url + "/lineitems/1/lineitem"
+        )
+        return base
+
+    @property
+    def deep_link_return_url(self) -> str:
+        query = (
+            "?course=2&id=1&sesskey=s3ss10nk3y"
+            if self.profile.product == "moodle"
+            else "?data=OPAQUE-HS256-JWT-PLACEHOLDER"
+        )
+        return self.url + self.profile.deep_link_return_path + query
 
     def claims_for(self, role: str, *, nonce: str) -> Claims:
         if self.profile.product == "moodle":
@@ -332,7 +422,7 @@ class TestPlatform:
             plan = self._plan_for(params.get("lti_message_hint", ""))
             if plan is None:
                 return PlainTextResponse("unknown lti_message_hint", status_code=400)
-            claims = self.claims_for(plan.role, nonce=params["nonce"])
+            claims = self.claims_for_plan(plan, nonce=params["nonce"])
             if plan.tamper:
                 plan.tamper(claims)
             fields = {"id_token": self.sign(claims, signing=plan.signing)}
@@ -346,7 +436,45 @@ class TestPlatform:
                 }
             return HTMLResponse(_auto_submit_form(params["redirect_uri"], fields))
 
+        @app.post(self.profile.deep_link_return_path)
+        async def deep_link_return(request: Request) -> PlainTextResponse:
+            form = await request.form()
+            token = form.get("JWT")
+            try:
+                claims = self._verified_deep_link_response(str(token or ""))
+            except (jwt.InvalidTokenError, AssertionError, KeyError) as error:
+                self.deep_link_refusals.append(str(error))
+                return PlainTextResponse(f"refused: {error}", status_code=400)
+            self.deep_link_responses.append(claims)
+            for item in claims[DL + "content_items"]:
+                self.created_links.append(
+                    CreatedLink(resource_link_id=uuid.uuid4().hex, item=item)
+                )
+            return PlainTextResponse("Content selected")
+
         return app
+
+    def _verified_deep_link_response(self, token: str) -> Claims:
+        """What an LMS checks (Deep Linking 2.0 section 4.2), with the tool's
+        key fetched from its JWKS by the header's kid."""
+        header = jwt.get_unverified_header(token)
+        assert header.get("alg") == "RS256", f"alg {header.get('alg')}"
+        keys = httpx.get(self.tool_url + JWKS_PATH).json()["keys"]
+        matching = [key for key in keys if key.get("kid") == header.get("kid")]
+        assert matching, f"kid {header.get('kid')!r} is not in the tool's JWKS"
+        public_key = jwt.PyJWK(matching[0], algorithm="RS256").key
+        claims: Claims = jwt.decode(
+            token,
+            public_key,
+            algorithms=["RS256"],
+            audience=self.issuer,
+            issuer=self.client_id,
+            options={"require": ["iat", "exp", "nonce"]},
+        )
+        assert claims[LTI + "message_type"] == "LtiDeepLinkingResponse"
+        assert claims[LTI + "version"] == "1.3.0"
+        assert claims[LTI + "deployment_id"] == self.deployment_id
+        return claims
 
     def _check_auth_request(self, params: dict[str, str]) -> str | None:
         """What the LTI 1.3 security framework requires of the tool's request."""

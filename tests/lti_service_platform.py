@@ -198,6 +198,26 @@ class ServicePlatform:
     def revoke_tokens(self) -> None:
         self.tokens.clear()
 
+    def grade_in_lms(
+        self,
+        item_id: int,
+        user_id: str,
+        *,
+        score_given: float,
+        score_maximum: float,
+        timestamp: datetime,
+    ) -> None:
+        """A teacher grading in the LMS gradebook: a score the tool never sent."""
+        body = {
+            "userId": user_id,
+            "scoreGiven": score_given,
+            "scoreMaximum": score_maximum,
+            "timestamp": timestamp.isoformat(timespec="milliseconds"),
+            "activityProgress": "Completed",
+            "gradingProgress": "FullyGraded",
+        }
+        self.scores[(item_id, user_id)] = StoredScore(body, timestamp)
+
     def requests_to(self, path: str, method: str | None = None) -> list[LoggedRequest]:
         return [
             logged

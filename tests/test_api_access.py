@@ -10,8 +10,19 @@ from tests.conftest import bearer_token_for
 
 # Health, the public JWKS, the LTI protocol endpoints and pages (which carry
 # their own launch session), the token endpoint and the API documentation.
-ANONYMOUS_PREFIXES = ("/healthz", "/readyz", "/metrics", "/lti/", "/.well-known/")
+# CASE read endpoints answer anonymously for public frameworks only; private
+# ones answer 401 (tests/test_case_publish.py).
+ANONYMOUS_PREFIXES = (
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/lti/",
+    "/.well-known/",
+    "/ims/case/",
+)
 ANONYMOUS_PATHS = {"/oauth/token", "/openapi.json", "/docs", "/redoc"}
+# Guarded like /api though outside it: the xAPI statement resource.
+GUARDED_PREFIXES = ("/api/", "/xapi/")
 
 
 def _documented_routes(app: FastAPI) -> list[tuple[str, str]]:
@@ -23,7 +34,9 @@ def _documented_routes(app: FastAPI) -> list[tuple[str, str]]:
 
 
 def _api_routes(app: FastAPI) -> list[tuple[str, str]]:
-    return [(m, p) for m, p in _documented_routes(app) if p.startswith("/api/")]
+    return [
+        (m, p) for m, p in _documented_routes(app) if p.startswith(GUARDED_PREFIXES)
+    ]
 
 
 def _concrete(path: str) -> str:
@@ -54,7 +67,12 @@ def test_every_api_route_refuses_a_token_without_its_scope(
 
     for method, path in _api_routes(app):
         if method == "GET" and (
-            path.startswith("/api/v1/frameworks") or path == "/api/v1/competencies"
+            path.startswith(
+                ("/api/v1/frameworks", "/api/v1/crosswalks", "/api/v1/case")
+            )
+            or path.startswith("/api/v1/competencies")
+            # An organization's mastery policy is read like a framework's.
+            or path == "/api/v1/organizations/{organization_id}/mastery-policy"
         ):
             continue
         response = anonymous_client.request(
@@ -67,7 +85,9 @@ def test_every_api_route_refuses_a_token_without_its_scope(
 
 def test_only_the_documented_endpoints_answer_anonymously(app: FastAPI) -> None:
     anonymous = {
-        path for _, path in _documented_routes(app) if not path.startswith("/api/")
+        path
+        for _, path in _documented_routes(app)
+        if not path.startswith(GUARDED_PREFIXES)
     }
 
     unexpected = {

@@ -368,20 +368,18 @@ def test_a_nonce_the_tool_never_issued_is_refused(
     assert_nothing_stored(session)
 
 
-def test_a_deep_linking_request_is_refused_as_unsupported(
+def test_an_unsupported_message_type_is_refused(
     browser: Browser, session: Session
 ) -> None:
     response = _refused_launch(
         browser,
         _tampered(
-            lambda claims: claims.update(
-                {LTI + "message_type": "LtiDeepLinkingRequest"}
-            )
+            lambda claims: claims.update({LTI + "message_type": "LtiStartProctoring"})
         ),
     )
 
     assert_refused(
-        response, rule="unsupported-message-type", mentions="LtiDeepLinkingRequest"
+        response, rule="unsupported-message-type", mentions="LtiStartProctoring"
     )
     assert_nothing_stored(session)
 

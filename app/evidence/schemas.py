@@ -84,3 +84,35 @@ class EvidenceOut(BaseModel):
     received_at: datetime
     source: str
     idempotency_key: str
+
+
+class EvidenceVoid(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"reason": "Score entered for the wrong pupil"}]
+        }
+    )
+
+    reason: str = Field(
+        min_length=1,
+        max_length=2000,
+        description="Why the evidence no longer counts; kept with the voiding event",
+    )
+
+
+class EvidenceEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    event_type: str = Field(description="What happened: `voided`")
+    reason: str | None
+    actor: str = Field(description="The API client id that did it")
+    occurred_at: datetime
+
+
+class EvidenceDetail(EvidenceOut):
+    voided_at: datetime | None
+    void_reason: str | None
+    statement_id: uuid.UUID | None = Field(
+        description="The xAPI statement id, when the evidence came as a statement"
+    )
+    events: list[EvidenceEventOut]

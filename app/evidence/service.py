@@ -6,14 +6,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
+from typing import Any
 
 import structlog
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.activities.models import Activity, Alignment
-from app.database import insert_or_find
-from app.evidence.models import Evidence
+from app.database import insert_or_find, utcnow
+from app.evidence.models import Evidence, EvidenceEvent
 from app.mastery.service import recompute_mastery
 from app.people.models import Person
 from app.problems import Problem
@@ -23,6 +25,7 @@ SCORE_PLACES = Decimal("0.0001")
 SCORE_LIMIT = Decimal(10) ** 10
 SOURCE_MAX_LENGTH = 32
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
+VOIDED_EVENT = "voided"
 
 log = structlog.get_logger()
 
@@ -57,7 +60,7 @@ def _code(field: str) -> str:
     return field.replace("_", "-")
 
 
-def _checked_scores(score: Decimal, max_score: Decimal) -> tuple[Decimal, Decimal]:
+def checked_scores(score: Decimal, max_score: Decimal) -> tuple[Decimal, Decimal]:
     score = _stored_score(score, field="score")
     max_score = _stored_score(max_score, field="max_score")
     if score < 0:
@@ -192,7 +195,7 @@ def record_evidence(
     A score above `max_score` is kept as sent; mastery counts it as a full
     level. Commits are left to the caller.
     """
-    score, max_score = _checked_scores(score, max_score)
+    score, max_score = checked_scores(score, max_score)
     occurred_at = _checked_moment(occurred_at)
     source = _checked_text(source, field="source", max_length=SOURCE_MAX_LENGTH)
     if idempotency_key is None:
@@ -272,3 +275,119 @@ def _aligned_to(session: Session, activity_id: uuid.UUID) -> list[uuid.UUID]:
         Alignment.activity_id == activity_id
     )
     return list(session.execute(statement).scalars())
+
+
+def aligned_competencies(
+    session: Session, *, activity_id: uuid.UUID
+) -> list[uuid.UUID]:
+    return _aligned_to(session, activity_id)
+
+
+def get_evidence(
+    session: Session, *, organization_id: uuid.UUID, evidence_id: uuid.UUID
+) -> Evidence:
+    """The evidence with this id in the organization, or a 404 problem."""
+    evidence = session.get(Evidence, evidence_id)
+    if evidence is None or evidence.organization_id != organization_id:
+        raise Problem(
+            404,
+            "evidence-not-found",
+            f"No evidence has the id {evidence_id}.",
+            field="evidence_id",
+        )
+    return evidence
+
+
+def evidence_events(session: Session, *, evidence_id: uuid.UUID) -> list[EvidenceEvent]:
+    statement = (
+        select(EvidenceEvent)
+        .where(EvidenceEvent.evidence_id == evidence_id)
+        .order_by(EvidenceEvent.occurred_at, EvidenceEvent.id)
+    )
+    return list(session.scalars(statement))
+
+
+def void_evidence(
+    session: Session,
+    *,
+    organization_id: uuid.UUID,
+    evidence_id: uuid.UUID,
+    reason: str,
+    actor: str,
+    threshold: Decimal | None = None,
+) -> Evidence:
+    """Void the evidence: mastery stops counting it, and an event says who and why.
+
+    The row is kept (what was once reported stays auditable); `voided_at`
+    takes it out of every mastery calculation, which is recomputed here.
+    Voiding twice is a 409 problem, so the first reason and actor stand.
+    Commits are left to the caller.
+    """
+    evidence = _locked_evidence(
+        session, organization_id=organization_id, evidence_id=evidence_id
+    )
+    if evidence.voided_at is not None:
+        raise Problem(
+            409,
+            "evidence-already-voided",
+            f"Evidence {evidence_id} was already voided at "
+            f"{evidence.voided_at.isoformat()}.",
+            field="evidence_id",
+        )
+
+    evidence.voided_at = utcnow()
+    evidence.void_reason = reason
+    session.add(
+        EvidenceEvent(
+            evidence_id=evidence.id,
+            event_type=VOIDED_EVENT,
+            reason=reason,
+            actor=actor,
+            occurred_at=evidence.voided_at,
+        )
+    )
+    session.flush()
+    log.info("evidence.voided", evidence_id=str(evidence.id), actor=actor)
+    recompute_mastery(
+        session,
+        person_id=evidence.person_id,
+        competency_ids=_aligned_to(session, evidence.activity_id),
+        threshold=threshold,
+    )
+    return evidence
+
+
+def _locked_evidence(
+    session: Session, *, organization_id: uuid.UUID, evidence_id: uuid.UUID
+) -> Evidence:
+    # The row lock makes two concurrent voids queue, so the second sees the
+    # first one's voided_at (SQLite serialises writers anyway).
+    statement = (
+        select(Evidence)
+        .where(Evidence.id == evidence_id)
+        .where(Evidence.organization_id == organization_id)
+        .with_for_update()
+    )
+    evidence = session.execute(statement).scalar_one_or_none()
+    if evidence is None:
+        raise Problem(
+            404,
+            "evidence-not-found",
+            f"No evidence has the id {evidence_id}.",
+            field="evidence_id",
+        )
+    return evidence
+
+
+def insert_ignoring_conflicts(session: Session, rows: list[dict[str, Any]]) -> None:
+    """INSERT evidence rows, skipping any a unique constraint says already exist.
+
+    One statement rather than a savepoint per row: it is what makes a chunk
+    of a thousand rows cheap, and it opens the transaction itself, where a
+    savepoint on SQLite's driver may commit on release when none is open.
+    """
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(Evidence).on_conflict_do_nothing(), rows)

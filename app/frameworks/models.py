@@ -34,6 +34,9 @@ class Framework(TimestampMixin, Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
     definitions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # `public` frameworks are served over CASE without a token; `private` ones
+    # only to callers holding frameworks:read.
+    visibility: Mapped[str] = mapped_column(String(16), default="public")
 
     competencies: Mapped[list["Competency"]] = relationship(
         back_populates="framework", cascade="all, delete-orphan"

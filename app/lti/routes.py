@@ -13,7 +13,7 @@ import uuid
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import structlog
 from fastapi import APIRouter, Depends, Form, Request
@@ -24,9 +24,13 @@ from starlette.concurrency import run_in_threadpool
 
 from app.database import get_session
 from app.lti import service
+from app.lti.models import LaunchSession
+from app.lti.origin import is_secure_url, tool_base_url
 from app.lti.paths import (
     ACTIVITY_PATH,
     ALIGN_PATH,
+    DEEP_LINK_PATH,
+    DEEP_LINK_RETURN_PATH,
     LAUNCH_PATH,
     LOGIN_PATH,
     SUBMIT_PATH,
@@ -81,7 +85,7 @@ def _refusal(request: Request, *, status: int, rule: str, detail: str) -> Respon
         "error.html",
         {
             "title": "This launch could not be completed"
-            if request.url.path in (LOGIN_PATH, LAUNCH_PATH)
+            if request.url.path in (LOGIN_PATH, LAUNCH_PATH, DEEP_LINK_PATH)
             else "This request could not be completed",
             "detail": detail,
             "rule": rule,
@@ -119,17 +123,26 @@ async def _form_params(request: Request) -> dict[str, str]:
     return params
 
 
-@router.api_route(
-    LOGIN_PATH, methods=["GET", "POST"], summary="LTI 1.3 OIDC login initiation"
+# Two operations, not one api_route: each method needs its own stable
+# operationId in the OpenAPI description.
+@router.get(
+    LOGIN_PATH, summary="LTI 1.3 OIDC login initiation", operation_id="lti_login_get"
+)
+@router.post(
+    LOGIN_PATH,
+    summary="LTI 1.3 OIDC login initiation (form post)",
+    operation_id="lti_login_post",
 )
 async def login(request: Request, session: Session = Depends(get_session)) -> Response:
     settings = _settings(request)
+    base_url = tool_base_url(request, settings)
     params = await _form_params(request)
     try:
         redirect = await run_in_threadpool(
             service.begin_login,
             session,
             settings=settings,
+            base_url=base_url,
             params=params,
             cookies=request.cookies,
         )
@@ -142,13 +155,15 @@ async def login(request: Request, session: Session = Depends(get_session)) -> Re
             detail=rejection.detail,
         )
     response = RedirectResponse(redirect.location, status_code=302)
-    _apply_cookies(response, redirect.cookies, secure=service.is_secure(settings))
+    _apply_cookies(response, redirect.cookies, secure=is_secure_url(base_url))
     return response
 
 
 @router.post(LAUNCH_PATH, summary="LTI 1.3 launch (OIDC authentication response)")
+@router.post(DEEP_LINK_PATH, include_in_schema=False)
 async def launch(request: Request, session: Session = Depends(get_session)) -> Response:
     settings = _settings(request)
+    base_url = tool_base_url(request, settings)
     params = await _form_params(request)
     refused_by_platform = platform_error(params)
     if refused_by_platform is not None:
@@ -171,6 +186,7 @@ async def launch(request: Request, session: Session = Depends(get_session)) -> R
             service.complete_launch,
             session,
             settings=settings,
+            base_url=base_url,
             params=params,
             cookies=request.cookies,
         )
@@ -190,7 +206,7 @@ async def launch(request: Request, session: Session = Depends(get_session)) -> R
     response = RedirectResponse(
         _activity_url(completed.launch_session.id), status_code=303
     )
-    _apply_cookies(response, completed.cookies, secure=service.is_secure(settings))
+    _apply_cookies(response, completed.cookies, secure=is_secure_url(base_url))
     return response
 
 
@@ -207,11 +223,21 @@ def activity_page(
     request: Request,
     launch: str = "",
     q: str = "",
+    framework: str = "",
     notice: str = "",
     session: Session = Depends(get_session),
 ) -> Response:
     try:
         launch_session = service.open_launch_session(session, launch_session_id=launch)
+        kind = service.page_kind(launch_session)
+        if kind == "deep_linking":
+            return _deep_linking_page(
+                request,
+                session,
+                launch_session=launch_session,
+                query=q,
+                framework_id=framework,
+            )
         activity = service.launch_activity(session, launch_session)
         common = {
             "activity": activity,
@@ -219,7 +245,13 @@ def activity_page(
             "notice": NOTICES.get(notice),
             "activity_path": ACTIVITY_PATH,
         }
-        kind = service.page_kind(launch_session)
+        if kind == "review":
+            review = service.submission_review(session, launch_session=launch_session)
+            return _page(
+                request,
+                "review.html",
+                common | {"review": review, "status_labels": STATUS_LABELS},
+            )
         if kind == "learner":
             rows = service.learner_mastery(session, launch_session=launch_session)
             return _page(
@@ -228,6 +260,7 @@ def activity_page(
                 common
                 | {
                     "rows": rows,
+                    "anonymous": launch_session.person_id is None,
                     "status_labels": STATUS_LABELS,
                     "form_token": secrets.token_urlsafe(16),
                     "submit_path": SUBMIT_PATH,
@@ -255,6 +288,97 @@ def activity_page(
         return _refusal(
             request, status=problem.status, rule=problem.code, detail=problem.detail
         )
+
+
+def _deep_linking_page(
+    request: Request,
+    session: Session,
+    *,
+    launch_session: LaunchSession,
+    query: str,
+    framework_id: str,
+) -> Response:
+    dl_settings = service.deep_linking_settings(launch_session)
+    frameworks, tree, results = service.framework_choices(
+        session, framework_id=framework_id, query=query
+    )
+    return _page(
+        request,
+        "deep_linking.html",
+        {
+            "launch_id": launch_session.id,
+            "settings": dl_settings,
+            "frameworks": frameworks,
+            "framework_id": framework_id,
+            "tree": tree,
+            "query": query.strip(),
+            "results": results,
+            "activity_path": ACTIVITY_PATH,
+            "return_path": DEEP_LINK_RETURN_PATH,
+        },
+    )
+
+
+@router.post(DEEP_LINK_RETURN_PATH, include_in_schema=False)
+def deep_link_return(
+    request: Request,
+    launch: str = Form(""),
+    competency_id: list[str] = Form(default=[]),
+    grouping: str = Form("one"),
+    session: Session = Depends(get_session),
+) -> Response:
+    """Create the chosen activities and hand the browser the signed response."""
+    settings = _settings(request)
+    try:
+        if grouping not in ("one", "each"):
+            raise Problem(
+                422,
+                "grouping-invalid",
+                "Choose one activity for all standards or one per standard.",
+                field="grouping",
+            )
+        launch_session = service.open_launch_session(session, launch_session_id=launch)
+        answer = service.complete_deep_linking(
+            session,
+            settings=settings,
+            base_url=tool_base_url(request, settings),
+            launch_session=launch_session,
+            competency_ids=[_uuid(value) for value in competency_id],
+            one_item_each=grouping == "each",
+        )
+    except Problem as problem:
+        session.rollback()
+        log.warning("lti.deep_link.refused", rule=problem.code)
+        return _refusal(
+            request, status=problem.status, rule=problem.code, detail=problem.detail
+        )
+    return _deep_linking_response_page(request, answer)
+
+
+def _deep_linking_response_page(
+    request: Request, answer: service.DeepLinkingAnswer
+) -> Response:
+    """An auto-submitting form to the platform; it is the only place the page
+    may post to and the only script it may run."""
+    script_nonce = secrets.token_urlsafe(16)
+    return_to = urlsplit(answer.return_url)
+    headers = PAGE_HEADERS | {
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+        f"script-src 'nonce-{script_nonce}'; "
+        f"form-action {return_to.scheme}://{return_to.netloc}; "
+        "base-uri 'none'; frame-ancestors *",
+    }
+    return templates.TemplateResponse(
+        request,
+        "deep_linking_response.html",
+        {
+            "return_url": answer.return_url,
+            "jwt": answer.jwt,
+            "activities": answer.activities,
+            "script_nonce": script_nonce,
+        },
+        headers=headers,
+    )
 
 
 @router.post(SUBMIT_PATH, include_in_schema=False)

@@ -12,3 +12,17 @@ ROLES = LTI_CLAIM + "roles"
 
 RESOURCE_LINK_REQUEST = "LtiResourceLinkRequest"
 LTI_VERSION = "1.3.0"
+CUSTOM = LTI_CLAIM + "custom"
+FOR_USER = LTI_CLAIM + "for_user"
+LAUNCH_PRESENTATION = LTI_CLAIM + "launch_presentation"
+
+DEEP_LINKING_CLAIM = "https://purl.imsglobal.org/spec/lti-dl/claim/"
+DEEP_LINKING_SETTINGS = DEEP_LINKING_CLAIM + "deep_linking_settings"
+CONTENT_ITEMS = DEEP_LINKING_CLAIM + "content_items"
+DEEP_LINKING_DATA = DEEP_LINKING_CLAIM + "data"
+DEEP_LINKING_MESSAGE = DEEP_LINKING_CLAIM + "msg"
+
+DEEP_LINKING_REQUEST = "LtiDeepLinkingRequest"
+DEEP_LINKING_RESPONSE = "LtiDeepLinkingResponse"
+SUBMISSION_REVIEW_REQUEST = "LtiSubmissionReviewRequest"
+RESOURCE_LINK_TYPE = "ltiResourceLink"

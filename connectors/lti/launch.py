@@ -11,7 +11,9 @@ pylti1p3 does the message plumbing; this subclass closes the gaps it leaves:
 - an unknown `kid` refetches the platform's keys once (pylti1p3 never does);
 - only RS256 is accepted (never `none`, never an HMAC keyed with a public key);
 - the state cookie must be present and equal to the state parameter
-  (pylti1p3 also accepts a state it saw before with the same id_token).
+  (pylti1p3 also accepts a state it saw before with the same id_token);
+- each message type's claims are checked by `connectors.lti.messages`
+  (pylti1p3 requires `sub`, which an anonymous launch may leave out).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from connectors.lti import claims
 from connectors.lti.adapters import CollectedCookies, FormRequest, PendingCookie
 from connectors.lti.errors import LaunchRejected
 from connectors.lti.keysets import PlatformKeySets
+from connectors.lti.messages import check_message
 from connectors.lti.registry import PlatformRegistry
 from connectors.lti.storage import NonceLedger, StoreLaunchDataStorage
 
@@ -43,6 +46,8 @@ ALLOWED_ALGORITHM = "RS256"
 class LaunchPolicy:
     clock_leeway_seconds: int
     nonce_ttl_seconds: int
+    # The URLs a target_link_uri may name: this tool's launch endpoints.
+    tool_urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,7 @@ def platform_error(params: Mapping[str, str]) -> PlatformError | None:
 class ToolMessageLaunch(
     MessageLaunch[FormRequest, PlatformRegistry, SessionService, CollectedCookies]
 ):
-    """A resource-link launch, checked in the order that names the real cause."""
+    """A launch message, checked in the order that names the real cause."""
 
     _tool_config: PlatformRegistry
     _cookie_service: CollectedCookies
@@ -281,24 +286,7 @@ class ToolMessageLaunch(
         return self
 
     def validate_message(self) -> ToolMessageLaunch:
-        body = self._jwt["body"]
-        message_type = body.get(claims.MESSAGE_TYPE)
-        if message_type != claims.RESOURCE_LINK_REQUEST:
-            raise LaunchRejected(
-                "unsupported-message-type",
-                f"Message type '{message_type}' is not supported; this tool "
-                f"accepts {claims.RESOURCE_LINK_REQUEST}.",
-            )
-        version = body.get(claims.VERSION)
-        if version != claims.LTI_VERSION:
-            raise LaunchRejected(
-                "unsupported-lti-version",
-                f"LTI version '{version}' is not supported; expected 1.3.0.",
-            )
-        try:
-            super().validate_message()
-        except LtiException as error:
-            raise LaunchRejected("invalid-message", f"{error}.") from error
+        check_message(self._jwt["body"], tool_urls=self._policy.tool_urls)
         return self
 
     def claim_nonce(self) -> ToolMessageLaunch:

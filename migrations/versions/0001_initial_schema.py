@@ -112,6 +112,9 @@ def upgrade() -> None:
         sa.Column("private_key_pem", sa.Text(), nullable=False),
         sa.Column("public_jwk", sa.JSON(), nullable=False),
         sa.Column(
+            "retired_at", app.database.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column(
             "created_at", app.database.UTCDateTime(timezone=True), nullable=False
         ),
         sa.Column(
@@ -144,6 +147,7 @@ def upgrade() -> None:
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("document", sa.JSON(), nullable=False),
         sa.Column("definitions", sa.JSON(), nullable=False),
+        sa.Column("visibility", sa.String(length=16), nullable=False),
         sa.Column(
             "created_at", app.database.UTCDateTime(timezone=True), nullable=False
         ),
@@ -585,6 +589,8 @@ def upgrade() -> None:
         sa.Column("idempotency_key", sa.String(length=255), nullable=False),
         sa.Column("voided_at", app.database.UTCDateTime(timezone=True), nullable=True),
         sa.Column("void_reason", sa.Text(), nullable=True),
+        sa.Column("statement_id", sa.Uuid(), nullable=True),
+        sa.Column("content_hash", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["activity_id"],
             ["activities.id"],
@@ -608,6 +614,11 @@ def upgrade() -> None:
             "organization_id",
             "idempotency_key",
             name=op.f("uq_evidence_organization_id_idempotency_key"),
+        ),
+        sa.UniqueConstraint(
+            "organization_id",
+            "statement_id",
+            name=op.f("uq_evidence_organization_id_statement_id"),
         ),
     )
     with op.batch_alter_table("evidence", schema=None) as batch_op:
@@ -676,6 +687,9 @@ def upgrade() -> None:
         sa.Column("level", sa.Numeric(precision=5, scale=2), nullable=True),
         sa.Column("mastered", sa.Boolean(), nullable=False),
         sa.Column("method", sa.String(length=32), nullable=False),
+        sa.Column("calculation_int", sa.Integer(), nullable=True),
+        sa.Column("parameters", sa.JSON(), nullable=False),
+        sa.Column("formula_version", sa.String(length=64), nullable=False),
         sa.Column("threshold", sa.Numeric(precision=5, scale=2), nullable=False),
         sa.Column("evidence_count", sa.Integer(), nullable=False),
         sa.Column("rolled_up", sa.Boolean(), nullable=False),
@@ -748,9 +762,372 @@ def upgrade() -> None:
             unique=False,
         )
 
+    op.create_table(
+        "mastery_policies",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("framework_id", sa.Uuid(), nullable=True),
+        sa.Column("organization_id", sa.Uuid(), nullable=True),
+        sa.Column("method", sa.String(length=32), nullable=False),
+        sa.Column("calculation_int", sa.Integer(), nullable=True),
+        sa.Column("scale", sa.JSON(), nullable=False),
+        sa.Column("rollup_rule", sa.String(length=16), nullable=False),
+        sa.Column("rollup_share", sa.Numeric(precision=3, scale=2), nullable=True),
+        sa.Column("formula_version", sa.String(length=64), nullable=False),
+        sa.Column(
+            "created_at", app.database.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "updated_at", app.database.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["framework_id"],
+            ["frameworks.id"],
+            name=op.f("fk_mastery_policies_framework_id_frameworks"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_mastery_policies_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_mastery_policies")),
+        sa.UniqueConstraint(
+            "framework_id", name=op.f("uq_mastery_policies_framework_id")
+        ),
+        sa.UniqueConstraint(
+            "organization_id", name=op.f("uq_mastery_policies_organization_id")
+        ),
+    )
+
+    op.create_table(
+        "case_sources",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("name", sa.String(length=255), nullable=False),
+        sa.Column("base_url", sa.String(length=2048), nullable=False),
+        sa.Column("case_version", sa.String(length=8), nullable=False),
+        sa.Column("auth_method", sa.String(length=32), nullable=False),
+        sa.Column("api_key_header", sa.String(length=255), nullable=True),
+        sa.Column("token_url", sa.String(length=2048), nullable=True),
+        sa.Column("client_id", sa.String(length=255), nullable=True),
+        sa.Column("oauth_scope", sa.String(length=1024), nullable=True),
+        sa.Column("credentials", sa.Text(), nullable=True),
+        sa.Column("followed_documents", sa.JSON(), nullable=False),
+        sa.Column("schedule", sa.String(length=255), nullable=True),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column(
+            "created_at", app.database.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "updated_at", app.database.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_case_sources_organization_id_organizations"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_case_sources")),
+        sa.UniqueConstraint(
+            "organization_id", "name", name=op.f("uq_case_sources_organization_id_name")
+        ),
+    )
+    with op.batch_alter_table("case_sources", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_case_sources_organization_id"),
+            ["organization_id"],
+            unique=False,
+        )
+
+    op.create_table(
+        "sync_runs",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("source_id", sa.Uuid(), nullable=False),
+        sa.Column("trigger", sa.String(length=32), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column(
+            "started_at", app.database.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "finished_at", app.database.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column("documents_created", sa.Integer(), nullable=False),
+        sa.Column("documents_updated", sa.Integer(), nullable=False),
+        sa.Column("documents_unchanged", sa.Integer(), nullable=False),
+        sa.Column("documents_failed", sa.Integer(), nullable=False),
+        sa.Column("items_written", sa.Integer(), nullable=False),
+        sa.Column("items_retired", sa.Integer(), nullable=False),
+        sa.Column("duration_ms", sa.Integer(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("documents", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["source_id"],
+            ["case_sources.id"],
+            name=op.f("fk_sync_runs_source_id_case_sources"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sync_runs")),
+    )
+    with op.batch_alter_table("sync_runs", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_sync_runs_source_id"), ["source_id"], unique=False
+        )
+
+    op.create_table(
+        "job_runs",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("job_name", sa.String(length=255), nullable=False),
+        sa.Column(
+            "scheduled_for", app.database.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("worker", sa.String(length=255), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column(
+            "started_at", app.database.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "finished_at", app.database.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_job_runs")),
+        sa.UniqueConstraint(
+            "job_name",
+            "scheduled_for",
+            name=op.f("uq_job_runs_job_name_scheduled_for"),
+        ),
+    )
+
+    op.create_table(
+        "lms_membership_services",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("context_id", sa.Uuid(), nullable=False),
+        sa.Column("platform_id", sa.Uuid(), nullable=False),
+        sa.Column("context_memberships_url", sa.String(length=1024), nullable=False),
+        sa.Column(
+            "last_synced_at", app.database.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column(
+            "created_at", app.database.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "updated_at", app.database.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["context_id"],
+            ["contexts.id"],
+            name=op.f("fk_lms_membership_services_context_id_contexts"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["platform_id"],
+            ["platforms.id"],
+            name=op.f("fk_lms_membership_services_platform_id_platforms"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_lms_membership_services")),
+        sa.UniqueConstraint(
+            "context_id", name=op.f("uq_lms_membership_services_context_id")
+        ),
+    )
+    with op.batch_alter_table("lms_membership_services", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_lms_membership_services_platform_id"),
+            ["platform_id"],
+            unique=False,
+        )
+
+    op.create_table(
+        "lms_line_items",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("activity_id", sa.Uuid(), nullable=False),
+        sa.Column("platform_id", sa.Uuid(), nullable=False),
+        sa.Column("line_item_url", sa.String(length=1024), nullable=True),
+        sa.Column("line_items_url", sa.String(length=1024), nullable=True),
+        sa.Column("scopes", sa.JSON(), nullable=False),
+        sa.Column("gone_at", app.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "last_synced_at", app.database.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column(
+            "created_at", app.database.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "updated_at", app.database.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["activity_id"],
+            ["activities.id"],
+            name=op.f("fk_lms_line_items_activity_id_activities"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["platform_id"],
+            ["platforms.id"],
+            name=op.f("fk_lms_line_items_platform_id_platforms"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_lms_line_items")),
+        sa.UniqueConstraint("activity_id", name=op.f("uq_lms_line_items_activity_id")),
+    )
+    with op.batch_alter_table("lms_line_items", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_lms_line_items_platform_id"), ["platform_id"], unique=False
+        )
+
+    op.create_table(
+        "lms_memberships",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("context_id", sa.Uuid(), nullable=False),
+        sa.Column("person_id", sa.Uuid(), nullable=False),
+        sa.Column("roles", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column(
+            "last_seen_at", app.database.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "created_at", app.database.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "updated_at", app.database.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["context_id"],
+            ["contexts.id"],
+            name=op.f("fk_lms_memberships_context_id_contexts"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["person_id"],
+            ["people.id"],
+            name=op.f("fk_lms_memberships_person_id_people"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_lms_memberships")),
+        sa.UniqueConstraint(
+            "context_id",
+            "person_id",
+            name=op.f("uq_lms_memberships_context_id_person_id"),
+        ),
+    )
+    with op.batch_alter_table("lms_memberships", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_lms_memberships_context_id"), ["context_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_lms_memberships_person_id"), ["person_id"], unique=False
+        )
+
+    op.create_table(
+        "lms_score_passbacks",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("evidence_id", sa.Uuid(), nullable=False),
+        sa.Column("line_item_id", sa.Uuid(), nullable=False),
+        sa.Column("status", sa.String(length=32), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column(
+            "last_attempt_at", app.database.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column(
+            "created_at", app.database.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "updated_at", app.database.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["evidence_id"],
+            ["evidence.id"],
+            name=op.f("fk_lms_score_passbacks_evidence_id_evidence"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["line_item_id"],
+            ["lms_line_items.id"],
+            name=op.f("fk_lms_score_passbacks_line_item_id_lms_line_items"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_lms_score_passbacks")),
+        sa.UniqueConstraint(
+            "evidence_id",
+            "line_item_id",
+            name=op.f("uq_lms_score_passbacks_evidence_id_line_item_id"),
+        ),
+    )
+    with op.batch_alter_table("lms_score_passbacks", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_lms_score_passbacks_evidence_id"),
+            ["evidence_id"],
+            unique=False,
+        )
+        batch_op.create_index(
+            batch_op.f("ix_lms_score_passbacks_line_item_id"),
+            ["line_item_id"],
+            unique=False,
+        )
+        batch_op.create_index(
+            batch_op.f("ix_lms_score_passbacks_status"), ["status"], unique=False
+        )
+
+    op.create_table(
+        "evidence_events",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("evidence_id", sa.Uuid(), nullable=False),
+        sa.Column("event_type", sa.String(length=32), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("actor", sa.String(length=255), nullable=False),
+        sa.Column(
+            "occurred_at", app.database.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["evidence_id"],
+            ["evidence.id"],
+            name=op.f("fk_evidence_events_evidence_id_evidence"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_evidence_events")),
+    )
+    with op.batch_alter_table("evidence_events", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_evidence_events_evidence_id"), ["evidence_id"], unique=False
+        )
+
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("evidence_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_evidence_events_evidence_id"))
+
+    op.drop_table("evidence_events")
+    with op.batch_alter_table("lms_score_passbacks", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_lms_score_passbacks_status"))
+        batch_op.drop_index(batch_op.f("ix_lms_score_passbacks_line_item_id"))
+        batch_op.drop_index(batch_op.f("ix_lms_score_passbacks_evidence_id"))
+
+    op.drop_table("lms_score_passbacks")
+    with op.batch_alter_table("lms_memberships", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_lms_memberships_person_id"))
+        batch_op.drop_index(batch_op.f("ix_lms_memberships_context_id"))
+
+    op.drop_table("lms_memberships")
+    with op.batch_alter_table("lms_line_items", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_lms_line_items_platform_id"))
+
+    op.drop_table("lms_line_items")
+    with op.batch_alter_table("lms_membership_services", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_lms_membership_services_platform_id"))
+
+    op.drop_table("lms_membership_services")
+    op.drop_table("job_runs")
+    with op.batch_alter_table("sync_runs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sync_runs_source_id"))
+
+    op.drop_table("sync_runs")
+    with op.batch_alter_table("case_sources", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_case_sources_organization_id"))
+
+    op.drop_table("case_sources")
+    op.drop_table("mastery_policies")
     with op.batch_alter_table("api_clients", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_api_clients_organization_id"))
 
