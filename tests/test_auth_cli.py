@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from app.auth.models import ApiClient
+from app.auth.service import new_client_id
 from app.cli import cli
 from app.organizations.service import get_default_organization_id
 from app.settings import get_settings
@@ -152,3 +153,11 @@ def test_revoking_an_unknown_client_fails_cleanly(run_cli: RunCli) -> None:
     result = run_cli("clients", "revoke", "no-such-client")
 
     assert_clean_failure(result, "No API client has client_id 'no-such-client'")
+
+
+def test_client_ids_are_safe_as_command_line_arguments() -> None:
+    ids = {new_client_id() for _ in range(2000)}
+
+    assert len(ids) == 2000
+    assert all(not client_id.startswith("-") for client_id in ids)
+    assert all(set(client_id) <= set("0123456789abcdef") for client_id in ids)

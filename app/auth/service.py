@@ -111,6 +111,15 @@ class AuthenticatedClient:
         return scope in self.scopes or ADMIN_SCOPE in self.scopes
 
 
+def new_client_id() -> str:
+    """A random client id, in hex: URL-safe and never starting with "-".
+
+    An id beginning with a dash would be read as an option by the command line
+    (`standards-bridge clients revoke -Vj...`).
+    """
+    return secrets.token_hex(CLIENT_ID_BYTES)
+
+
 def split_scopes(value: str) -> list[str]:
     """Scopes as people type them: separated by spaces (RFC 6749) or commas."""
     return [scope for scope in SCOPE_SEPARATORS.split(value) if scope]
@@ -168,7 +177,7 @@ def create_client(
     client_secret = secrets.token_urlsafe(CLIENT_SECRET_BYTES)
     client = ApiClient(
         organization_id=owner_id,
-        client_id=secrets.token_urlsafe(CLIENT_ID_BYTES),
+        client_id=new_client_id(),
         name=clean_name,
         secret_hash=hash_secret(client_secret),
         scopes=list(granted),
